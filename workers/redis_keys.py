@@ -1,0 +1,68 @@
+"""Every Redis key auditbot uses, built by one helper under one prefix.
+
+| key | type | meaning | lifetime |
+| --- | --- | --- | --- |
+| `auditbot:dedupe:<surface>:<delivery id>` | string | a delivery (Slack event id, Teams activity id) already queued | TTL 1 h |
+| `auditbot:job:<job id>` | hash | job state: status, request, thread ref, timestamps, error | TTL 30 d |
+| `auditbot:job:<job id>:messages` | string (JSON) | the Claude conversation, checkpointed after every turn | TTL 30 d |
+| `auditbot:tools` | set | names of every tool in the registry | forever |
+| `auditbot:tool:<name>:versions` | hash | version number -> version record (JSON) | forever |
+| `auditbot:tool:<name>:current` | string | the approved version that runs | forever |
+| `auditbot:tool:<name>:seq` | string (int) | the last version number handed out | forever |
+| `auditbot:approval:<token>` | hash | a pending decision: tool, version, job, thread | TTL approval TTL |
+| `auditbot:approvals:pending` | sorted set | approval tokens scored by expiry time | entries leave on decision or expiry |
+| `auditbot:thread:<surface>:<thread id>` | string | the job id whose conversation a thread continues | TTL 30 d |
+
+`docs/redis-keys.md` repeats this table; `tests/test_redis_keys.py` pins the strings.
+"""
+
+from __future__ import annotations
+
+PREFIX = "auditbot"
+
+
+def key(*parts: str | int) -> str:
+    """Join parts under the prefix; refuse empty parts so no key has a doubled colon."""
+    if any(str(p) == "" for p in parts):
+        raise ValueError(f"empty key part in {parts!r}")
+    return ":".join([PREFIX, *(str(p) for p in parts)])
+
+
+def dedupe(surface: str, delivery_id: str) -> str:
+    return key("dedupe", surface, delivery_id)
+
+
+def job(job_id: str) -> str:
+    return key("job", job_id)
+
+
+def job_messages(job_id: str) -> str:
+    return key("job", job_id, "messages")
+
+
+def tools() -> str:
+    return key("tools")
+
+
+def tool_versions(name: str) -> str:
+    return key("tool", name, "versions")
+
+
+def tool_current(name: str) -> str:
+    return key("tool", name, "current")
+
+
+def tool_seq(name: str) -> str:
+    return key("tool", name, "seq")
+
+
+def approval(token: str) -> str:
+    return key("approval", token)
+
+
+def approvals_pending() -> str:
+    return key("approvals", "pending")
+
+
+def thread(surface: str, thread_id: str) -> str:
+    return key("thread", surface, thread_id)
