@@ -3,8 +3,9 @@
 | key | type | meaning | lifetime |
 | --- | --- | --- | --- |
 | `auditbot:dedupe:<surface>:<delivery id>` | string | a delivery (Slack event id, Teams activity id) already queued | TTL 1 h |
-| `auditbot:job:<job id>` | hash | job state: status, request, thread ref, timestamps, error | TTL 30 d |
+| `auditbot:job:<job id>` | string (JSON) | job state: status, request, thread ref, timestamps, pending approval | TTL 30 d |
 | `auditbot:job:<job id>:messages` | string (JSON) | the Claude conversation, checkpointed after every turn | TTL 30 d |
+| `auditbot:job:<job id>:lock` | string | the worker running the job now; one runner per job | TTL job timeout |
 | `auditbot:tools` | set | names of every tool in the registry | forever |
 | `auditbot:tool:<name>:versions` | hash | version number -> version record (JSON) | forever |
 | `auditbot:tool:<name>:current` | string | the approved version that runs | forever |
@@ -38,6 +39,10 @@ def job(job_id: str) -> str:
 
 def job_messages(job_id: str) -> str:
     return key("job", job_id, "messages")
+
+
+def job_lock(job_id: str) -> str:
+    return key("job", job_id, "lock")
 
 
 def tools() -> str:

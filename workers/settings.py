@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
