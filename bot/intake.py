@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from bot import texts
-from bot.queueing import enqueue_request
+from bot.queueing import enqueue_request, enqueue_resume
 from workers import redis_keys
 from workers.conversation import ThreadRef
 from workers.job_state import JobState, JobStore, new_job_id
@@ -40,6 +40,13 @@ class Intake:
     def queue(self, job: JobState) -> None:
         JobStore(self.conn).save(job)
         enqueue_request(self.conn, job.id)
+
+    def resume_if_parked(self, job_id: str, tool: str, version: int) -> None:
+        """After a decision: enqueue the continuation when the job waits on exactly this version."""
+        job = JobStore(self.conn).load(job_id)
+        if job and job.status == "parked" and job.pending and (job.pending["tool"], job.pending["version"]) == (
+                tool, version):
+            enqueue_resume(self.conn, job_id)
 
 
 async def accept(intake: Intake, text: str, thread: ThreadRef, delivery_id: str | None, say: Say,

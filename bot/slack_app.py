@@ -21,12 +21,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.intake import Intake, accept
-from bot.queueing import enqueue_resume
 from bot.slack_blocks import card_blocks
 from bot.slack_conversation import mention
 from workers.approvals import ApprovalDesk
 from workers.conversation import ThreadRef
-from workers.job_state import JobStore
 from workers.settings import Settings, require
 
 MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
@@ -109,7 +107,7 @@ def build_slack_app(settings: Settings, intake: Intake, desk: ApprovalDesk) -> A
             await client.chat_update(channel=channel, ts=message["ts"], text=decision.message,
                                      blocks=card_blocks(decision.request, verb, mention(user)))
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=f"{decision.message}")
-        await asyncio.to_thread(resume_if_parked, intake, decision.job_id, decision.tool, decision.version)
+        await asyncio.to_thread(intake.resume_if_parked, decision.job_id, decision.tool, decision.version)
 
     @app.action("tool_approve")
     async def on_approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -123,10 +121,3 @@ def build_slack_app(settings: Settings, intake: Intake, desk: ApprovalDesk) -> A
 
     return app
 
-
-def resume_if_parked(intake: Intake, job_id: str, tool: str, version: int) -> None:
-    """Enqueue the continuation when the job waits on exactly this version."""
-    job = JobStore(intake.conn).load(job_id)
-    if job and job.status == "parked" and job.pending and (job.pending["tool"], job.pending["version"]) == (
-            tool, version):
-        enqueue_resume(intake.conn, job_id)
