@@ -11,14 +11,31 @@ from typing import Any
 from workers.conversation import ApprovalRequest
 
 SECTION_LIMIT = 2900
+CODE_CHUNK = 2800
+MAX_CODE_SECTIONS = 12  # with the other blocks, well under Slack's 50 per message
 
 
 def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 60] + f"\n… ({len(text) - limit + 60} more characters)"
 
 
-def _code(text: str, limit: int = SECTION_LIMIT) -> str:
-    return "```" + _clip(text.replace("```", "ʼʼʼ"), limit - 6) + "```"
+def code_sections(title: str, code: str) -> list[dict[str, Any]]:
+    """The change in as many code sections as it needs, split at line ends, so the approver sees all of it."""
+    chunks: list[str] = []
+    current = ""
+    for line in code.replace("```", "ʼʼʼ").splitlines(keepends=True):
+        if current and len(current) + len(line) > CODE_CHUNK:
+            chunks.append(current)
+            current = ""
+        current += line[:CODE_CHUNK]
+    chunks.append(current)
+    shown = chunks[:MAX_CODE_SECTIONS]
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": (f"*{title}*\n" if i == 0 else "")
+                                             + "```" + chunk.rstrip("\n") + "```"}} for i, chunk in enumerate(shown)]
+    if len(chunks) > len(shown):
+        sections.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                         f"… {len(chunks) - len(shown)} more parts: read the attached source before deciding."}]})
+    return sections
 
 
 def card_blocks(request: ApprovalRequest, decision: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
@@ -29,9 +46,7 @@ def card_blocks(request: ApprovalRequest, decision: str | None = None, by: str |
         {"type": "header", "text": {"type": "plain_text", "text": f"{kind} {request.tool} v{request.version}"[:150]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
             f"Requested by <@{request.requester}>: “{request.request_text}”", 1500)}]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": ("*Diff against the running version*\n"
-                                                                 if request.change_is_diff else "*Code*\n")
-                                     + _code(request.change, 2800)}},
+        *code_sections("Diff against the running version" if request.change_is_diff else "Code", request.change),
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": f"*Static checks*\n{_clip(findings, 1900)}"},
             {"type": "mrkdwn", "text": f"*Selftest (simulated AWS)*\n{_clip(request.selftest, 1900)}"},

@@ -20,6 +20,8 @@ def _top_level_defs(tree: ast.Module) -> dict[str, ast.stmt]:
             defs[node.name] = node
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             defs[node.targets[0].id] = node
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defs[node.target.id] = node
     return defs
 
 
