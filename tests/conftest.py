@@ -32,6 +32,7 @@ TEST_DB = int(os.environ.get("AUDITBOT_TEST_REDIS_DB", "9"))
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-token-0123456789"
 APPROVER = "UAPPROVER"
+SECOND_APPROVER = "UAPPROVER2"
 REQUESTER = "UREQUESTER"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +112,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_url: str, aws: Si
         "AWS_DEFAULT_REGION": "us-east-1",
         "AUDITBOT_EVIDENCE_DIR": str(tmp_path / "evidence"),
         "AUDITBOT_DATA_DIR": str(tmp_path / "data"),
-        "AUDITBOT_APPROVERS": APPROVER,
+        "AUDITBOT_APPROVERS": f"{APPROVER},{SECOND_APPROVER}",
         "AUDITBOT_CONSOLE_SIGNIN_URL": console_site.signin_url,
         "AUDITBOT_CONSOLE_URL": console_site.console_url,
     }
