@@ -115,8 +115,17 @@ class ApprovalDesk:
             if approve and self.settings.auditbot_four_eyes and user == record["requester"]:
                 return Decision(False, f"Four-eyes rule: you asked for {tool} v{version}, so someone else must "
                                        "approve it. Nothing was changed.", **base)
+        if not self.is_open(token):
+            current = self.registry.get(tool, version)
+            if current is not None and current.status != "pending":
+                return Decision(False, f"{tool} v{version} is already {current.status}"
+                                       f"{f' by {current.approver}' if current.approver else ''}; nothing was changed.",
+                                **base)
+            return Decision(False, f"The approval request for {tool} v{version} has expired; nothing was changed.",
+                            **base)
         if float(record["expires"]) < time.time():
-            return Decision(False, f"The approval request for {tool} v{version} has expired.", **base)
+            return Decision(False, f"The approval request for {tool} v{version} has expired; nothing was changed.",
+                            **base)
         try:
             self.registry.decide(tool, version, approve=approve, by=user)
         except DecisionRefused as exc:
