@@ -7,7 +7,6 @@ estate and a loopback console, so nothing real is touched.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ import redis
 from rich.console import Console
 from rich.prompt import Confirm
 
+from bot.cli_identity import operator
 from bot.environment import patched_environ
 from bot.services import build_services, redis_connection
 from bot.terminal_conversation import TerminalConversation
@@ -85,7 +85,7 @@ def run_chat(request: str, settings: Settings, *, assume_yes: bool | None = None
     console = console or Console()
     conn = conn or connect(settings, console)
     services = build_services(settings, conn)
-    user = f"terminal:{getpass.getuser()}"
+    user = operator()
     job_id = new_job_id()
     job = JobState(id=job_id, request=request, thread=ThreadRef("terminal", "terminal", job_id, user))
 

@@ -58,6 +58,9 @@ AGENT_TOOLS: list[dict[str, Any]] = [
                 "aws_services": {"type": "array", "items": {"type": "string"}},
                 "libraries_needed": {"type": "array", "items": {"type": "string"}},
                 "code": {"type": "string", "description": "optional: the complete module source"},
+                "confirm_new": {"type": "boolean", "description": "true only after a near-duplicate warning, when "
+                                                                 "no existing tool can be extended instead"},
+                "reason": {"type": "string", "description": "with confirm_new: why a new tool is needed"},
             },
             "required": ["tool_name", "description", "parameters", "functionality"],
         },
@@ -104,6 +107,16 @@ AGENT_TOOLS: list[dict[str, Any]] = [
                 "new_code": {"type": "string"},
             },
             "required": ["tool_name", "old_code", "new_code"],
+        },
+    },
+    {
+        "name": "find_tools",
+        "description": "Search every approved tool by what it does; returns candidates with descriptions and "
+                       "parameters. Found tools can be called by name from the next turn on.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "what the tool should do"}},
+            "required": ["query"],
         },
     },
     {

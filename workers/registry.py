@@ -100,8 +100,16 @@ class Registry:
         return history[-1] if history else None
 
     def approved(self) -> list[ToolVersion]:
-        """The running version of every tool that has one, by name."""
-        return [v for v in (self.current(n) for n in self.names()) if v is not None]
+        """The running version of every tool that has one, by name (two pipelined round trips)."""
+        names = self.names()
+        pipe = self.conn.pipeline(transaction=False)
+        for name in names:
+            pipe.get(redis_keys.tool_current(name))
+        numbers = pipe.execute()
+        for name, number in zip(names, numbers, strict=True):
+            if number:
+                pipe.hget(redis_keys.tool_versions(name), number)
+        return [ToolVersion.from_json(raw) for raw in pipe.execute() if raw]
 
     # --- writing -------------------------------------------------------------------------
     def add_version(

@@ -21,21 +21,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from workers.agent_tools import AGENT_TOOL_NAMES
+
 TOOL_NAME_RE = re.compile(r"(?=[a-z0-9_]{3,64}\Z)[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 """snake_case, 3..64 characters, starting with a letter; use with `fullmatch`."""
 
-AGENT_TOOL_NAMES = frozenset(
-    {
-        "search_implementation_examples",
-        "read_tool_source",
-        "generate_new_tool",
-        "add_functionality_to_tool",
-        "implement_missing_function",
-        "fix_tool_code",
-        "test_tool",
-    }
-)
-"""The agent's own tools (fixed by the contract): a tool of the same name would collide in Claude's list."""
 
 
 class ContractError(ValueError):

@@ -18,6 +18,7 @@ from typing import Any
 from workers import code_edits
 from workers.registry import Registry, ToolVersion
 from workers.static_checks import check_source
+from workers.tool_catalog import Candidate, ToolCatalog
 from workers.tool_contract import TOOL_NAME_RE
 
 MAX_SNIPPETS = 10
@@ -44,10 +45,12 @@ SelftestRunner = Callable[[ToolVersion], dict[str, Any]]
 class Toolsmith:
     """Implements the seven agent tools of the contract against the registry."""
 
-    def __init__(self, registry: Registry, selftest: SelftestRunner, requested_by: dict[str, Any]) -> None:
+    def __init__(self, registry: Registry, selftest: SelftestRunner, requested_by: dict[str, Any],
+                 catalog: ToolCatalog | None = None) -> None:
         self.registry = registry
         self.selftest = selftest
         self.requested_by = requested_by
+        self.catalog = catalog
 
     def handle(self, name: str, args: dict[str, Any]) -> SmithResult:
         handler = getattr(self, f"_{name}", None)
@@ -90,34 +93,40 @@ class Toolsmith:
     def _generate_new_tool(
         self, tool_name: str, description: str, parameters: list[dict[str, Any]], functionality: str,
         aws_services: list[str] | None = None, libraries_needed: list[str] | None = None, code: str | None = None,
+        confirm_new: bool = False, reason: str | None = None,
     ) -> SmithResult:
         if not TOOL_NAME_RE.fullmatch(tool_name):
             raise SmithError(f"tool_name {tool_name!r} must be snake_case (letters, digits, underscores)")
         if self.registry.exists(tool_name):
             raise SmithError(f"a tool named {tool_name!r} already exists; use add_functionality_to_tool or "
                              "fix_tool_code to change it, or pick another name")
+        neighbours = self.catalog.neighbours(tool_name, description) if self.catalog else []
+        if neighbours and not (confirm_new and (reason or "").strip()):
+            return SmithResult(near_duplicates_text(tool_name, neighbours), is_error=True)
         source = code if code else skeleton(tool_name, description, parameters, functionality)
         note = f"new tool: {functionality}"
         if aws_services:
             note += f" (AWS: {', '.join(aws_services)})"
-        return self._write(tool_name, source, parent=None, note=note)
+        if neighbours:
+            note += f"\nNew despite similar tools ({', '.join(c.name for c in neighbours)}): {reason}"
+        return self.write_version(tool_name, source, parent=None, note=note)
 
     def _add_functionality_to_tool(
         self, existing_tool: str, new_functionality: str, code_to_add: str, insertion_point: str | None = None,
     ) -> SmithResult:
         base = self._newest(existing_tool)
         source = code_edits.add_code(base.source, code_to_add, insertion_point)
-        return self._write(existing_tool, source, parent=base.version, note=f"added: {new_functionality}")
+        return self.write_version(existing_tool, source, parent=base.version, note=f"added: {new_functionality}")
 
     def _implement_missing_function(self, tool_name: str, function_name: str, implementation: str) -> SmithResult:
         base = self._newest(tool_name)
         source = code_edits.replace_definition(base.source, function_name, implementation)
-        return self._write(tool_name, source, parent=base.version, note=f"implemented {function_name}")
+        return self.write_version(tool_name, source, parent=base.version, note=f"implemented {function_name}")
 
     def _fix_tool_code(self, tool_name: str, old_code: str, new_code: str) -> SmithResult:
         base = self._newest(tool_name)
         source = code_edits.replace_exact(base.source, old_code, new_code)
-        return self._write(tool_name, source, parent=base.version, note="fix")
+        return self.write_version(tool_name, source, parent=base.version, note="fix")
 
     def _test_tool(self, tool_name: str) -> SmithResult:
         version = self._newest(tool_name)
@@ -127,7 +136,8 @@ class Toolsmith:
         self.registry.update(version)
         return SmithResult(report_text(version), is_error=not passed(version), version=version)
 
-    def _write(self, name: str, source: str, *, parent: int | None, note: str) -> SmithResult:
+    def write_version(self, name: str, source: str, *, parent: int | None, note: str) -> SmithResult:
+        """Store a version, check it, selftest it when the checks pass: one call, one report."""
         checks = checks_dict(name, source)
         version = self.registry.add_version(name, source, parent=parent, note=note,
                                             requested_by=self.requested_by, checks=checks)
@@ -192,6 +202,13 @@ def report_text(version: ToolVersion) -> str:
     elif passed(version) and version.status == "pending":
         lines.append(f"Ready for approval. Call {version.name} to run it; the request waits for a human decision.")
     return "\n".join(lines)
+
+
+def near_duplicates_text(name: str, neighbours: list[Candidate]) -> str:
+    rows = "\n".join(f"- {c.name}({', '.join(c.to_dict()['parameters'])}): {c.description}" for c in neighbours)
+    return (f"Not created: {name!r} looks like existing tools:\n{rows}\n"
+            "Prefer calling one of them, or add_functionality_to_tool to add a parameter. If none can serve, call "
+            "generate_new_tool again with confirm_new: true and a reason; the approver will see both.")
 
 
 def skeleton(name: str, description: str, parameters: list[dict[str, Any]], functionality: str) -> str:
