@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium chromium-driver bubblewrap poppler-utils
+SYSTEM_PACKAGES := chromium chromium-driver bubblewrap python3-seccomp poppler-utils
 
 .PHONY: demo test install system-packages redis lint
 

@@ -14,6 +14,10 @@ Policy (read-only unless `allow_writes`, which only a simulated endpoint may hav
 - the region is any well-formed region name (recorded); the endpoint is always the config's;
 - at most `max_calls` operations and `max_pages` pages per broker: one broker serves one job.
 
+With `role_arn` (AUDITBOT_READONLY_ROLE_ARN), `begin_run` assumes that read-only role for each run, with
+a session policy of the tool's own actions and the job id in the session name (sandbox_iam); the
+tool's calls are made with those credentials, the worker's own (identity, console sign-in) with its own.
+
 Not thread-safe: one tool process at a time talks to a broker.
 """
 
@@ -36,11 +40,12 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.eventstream import EventStream
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, UnknownServiceError
 from botocore.paginate import PageIterator
 from botocore.response import StreamingBody
 
 from workers.aws_proxy import REFUSED_CODE
+from workers.sandbox_iam import session_name, session_policy, tool_actions
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ EXTRA_READS = frozenset({
 })
 OBJECT_READ = "s3:GetObject"
 BODY_CAP_BYTES = 16 * 1024 * 1024
+ROLE_SESSION_SECONDS = 3600
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _SECRET_KEY = re.compile(r"secret|passw|token|credential|private_?key|key_?material|plaintext|ciphertext",
@@ -80,6 +86,8 @@ class BrokerConfig:
     max_calls: int = 2000
     max_pages: int = 50_000
     s3_get_object: bool = False
+    role_arn: str | None = None
+    job_id: str = ""
 
     def __post_init__(self) -> None:
         if self.allow_writes and not self.endpoint_url:
@@ -270,7 +278,10 @@ class Broker:
         self.records: list[CallRecord] = []
         self._console_login = console_login
         self._session = boto3.session.Session(region_name=config.region, **(config.credentials or {}))
+        self._run_session: boto3.session.Session | None = None
+        self.run_policy: str | None = None
         self._clients: dict[tuple[str, str], BaseClient] = {}
+        self._run_clients: dict[tuple[str, str], BaseClient] = {}
         self._paginations: dict[int, _Pagination] = {}
         self._ids = count(1)
         self._pages_fetched = 0
@@ -290,6 +301,41 @@ class Broker:
             self._clients[key] = self._session.client(
                 service, region_name=key[1], endpoint_url=self.config.endpoint_url, config=CLIENT_CONFIG)
         return self._clients[key]
+
+    def begin_run(self, source: str) -> None:
+        """Before a run of the tool with this source: with a role configured, assume it for the run."""
+        if not self.config.role_arn:
+            return
+        actions = tool_actions(source, self._operations_of)
+        self.run_policy = session_policy(actions) if actions is not None else None
+        if actions is None:
+            logger.info("the tool chooses its operations at run time; its run has the role without a session policy")
+        request = {"RoleArn": self.config.role_arn, "RoleSessionName": session_name(self.config.job_id),
+                   "DurationSeconds": ROLE_SESSION_SECONDS}
+        if self.run_policy:
+            request["Policy"] = self.run_policy
+        credentials = self.boto_client("sts").assume_role(**request)["Credentials"]
+        self._run_session = boto3.session.Session(
+            region_name=self.config.region, aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+        self._run_clients.clear()
+
+    def _operations_of(self, service: str) -> tuple[str, list[str]]:
+        try:
+            model = self._session._session.get_service_model(service)
+        except UnknownServiceError:
+            return service, []
+        return model.signing_name or service, list(model.operation_names)
+
+    def _tool_client(self, service: str, region: str) -> BaseClient:
+        """The client a tool's call is made with: the run's assumed role, or the worker's own credentials."""
+        if self._run_session is None:
+            return self.boto_client(service, region)
+        key = (service, region)
+        if key not in self._run_clients:
+            self._run_clients[key] = self._run_session.client(
+                service, region_name=region, endpoint_url=self.config.endpoint_url, config=CLIENT_CONFIG)
+        return self._run_clients[key]
 
     @cached_property
     def _identity(self) -> dict[str, Any]:
@@ -345,7 +391,7 @@ class Broker:
             raise Refused(f"{region!r} is not an AWS region name")
         if service not in self._services:
             raise Refused(f"{service!r} is not an AWS service known to auditbot")
-        return self.boto_client(service, region)
+        return self._tool_client(service, region)
 
     def _open(self, message: dict[str, Any]) -> tuple[CallRecord, BaseClient, str]:
         """Record a requested operation and check it; return the record, client and method name."""

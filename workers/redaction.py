@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 REDACTED = "[REDACTED]"
 MAX_RESULT_CHARS = 60_000
@@ -40,3 +41,24 @@ def cap(text: str, limit: int = MAX_RESULT_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n... [cut: {len(text) - limit} more characters; the full data is in the evidence files]"
+
+
+def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """`redact` applied to every string (keys included) of a JSON-like value."""
+    secrets = list(secrets)
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact_value(k, secrets): redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v, secrets) for v in value]
+    return value
+
+
+def redact_bytes(data: bytes, secrets: Iterable[str] = ()) -> bytes:
+    """`redact` for a file's bytes when they are UTF-8 text; other bytes (images, PDFs) are returned as they are."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return redact(text, secrets).encode("utf-8")

@@ -1,12 +1,15 @@
-"""The tool's process: `python -I -m workers.sandbox_child <fd>`.
+"""The tool's process: `python -S -s -P -m workers.sandbox_child <fd>`, usually inside bubblewrap.
 
-It reads one start message from the inherited socket, imports the tool file, calls `run(ctx, **params)`
-or `selftest(ctx)`, and answers with one `result` or `error` message. It holds no credentials and needs
-only the interpreter, the `workers` modules imported here and the tool file.
+It reads one start message from the inherited socket, reads the tool file and checks that its sha256
+is the approved one, confines itself (rlimits, Landlock, seccomp: sandbox_confine) and only then runs
+the tool's code: `run(ctx, **params)` or `selftest(ctx)`. It answers with one `result` or `error`
+message. It holds no credentials and needs only the interpreter, the `workers` modules imported here,
+botocore's exceptions and the tool file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import socket
@@ -18,21 +21,43 @@ from types import ModuleType
 from typing import Any
 
 from workers.aws_proxy import BrokerLink
+from workers.sandbox_confine import Confinement, confine
 from workers.tool_context import ToolContext
 from workers.wire import Channel, WireError
 
 TRACEBACK_LINES = 15
 
 
-def _load_tool(path: str, name: str) -> ModuleType:
+class CodeChanged(ImportError):
+    """The file holds other bytes than the ones approved."""
+
+
+def _read_tool(path: str, name: str, code_sha256: str) -> tuple[ModuleType, bytes]:
+    """The tool's empty module and the bytes to run in it, which are exactly the approved bytes."""
     if not name.isidentifier() or name in sys.modules:
         raise ImportError(f"{name!r} cannot be a tool name: not an identifier or the name of a loaded module")
+    with open(path, "rb") as file:
+        data = file.read()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != code_sha256:
+        raise CodeChanged(f"the tool file's sha256 is {actual}, not the approved {code_sha256}; it was not run")
     spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
+    if spec is None:
         raise ImportError(f"cannot load a module from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    return importlib.util.module_from_spec(spec), data
+
+
+def _load_tool(start: dict[str, Any]) -> ModuleType:
+    """Check the code, confine this process, then execute the code: nothing of the tool runs unconfined.
+
+    The bytes are compiled as UTF-8 text, so a coding cookie (utf-7 ...) cannot make them run as other
+    text than the reviewer read.
+    """
+    module, data = _read_tool(start["tool_path"], start["tool_name"], start["code_sha256"])
+    code = compile(data.decode("utf-8-sig"), start["tool_path"], "exec", dont_inherit=True)
+    confine(Confinement.from_message(start["confinement"]))
+    sys.modules[module.__name__] = module
+    exec(code, module.__dict__)
     return module
 
 
@@ -44,7 +69,7 @@ def _plain(value: Any) -> str:
 
 
 def _call(start: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    module = _load_tool(start["tool_path"], start["tool_name"])
+    module = _load_tool(start)
     if start["function"] == "selftest":
         module.selftest(ctx)
         return {}

@@ -48,7 +48,8 @@ class Selftester:
             path = self.registry.materialise(version)
             with tempfile.TemporaryDirectory(prefix="auditbot-selftest-") as scratch:
                 run = run_tool(path, version.name, function="selftest", params={}, output_dir=Path(scratch),
-                               broker=broker, timeout=SELFTEST_TIMEOUT, console_url=self.console_url)
+                               broker=broker, timeout=SELFTEST_TIMEOUT, console_url=self.console_url,
+                               code_sha256=version.sha256)
         seconds = (run.ended_at - run.started_at).total_seconds()
         result: dict[str, Any] = {"ok": run.ok, "calls": len(run.calls), "seconds": round(seconds, 2)}
         if not run.ok:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from workers.broker import Broker, BrokerConfig, ReadOnlyPolicy, load_denied_operations, redact
+from workers.sandbox_iam import session_name, session_policy, tool_actions
 
 REGION = "us-east-1"
 FAKE_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def make_broker(endpoint: str, **options: Any) -> Broker:
@@ -80,6 +71,37 @@ def test_allowing_writes_keeps_the_denied_list_and_s3_flag_lifts_only_get_object
     objects = ReadOnlyPolicy(allow_writes=False, s3_get_object=True)
     assert objects.refusal("s3", "GetObject") is None
     assert objects.refusal("s3", "GetObjectTorrent") is not None
+
+
+@pytest.mark.parametrize("operation", [
+    "secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameters", "kms:Decrypt", "s3:GetObject",
+    "lambda:GetFunction", "ec2:GetPasswordData", "sts:GetSessionToken", "sts:GetFederationToken",
+    "ecr:GetAuthorizationToken", "codeartifact:GetAuthorizationToken", "cognito-identity:GetCredentialsForIdentity",
+    "sqs:ReceiveMessage",
+])
+def test_reads_that_return_secrets_mint_credentials_or_have_side_effects_are_denied(operation: str) -> None:
+    """The issue's minimum denylist, refused even in selftest, where writes are allowed."""
+    service, api_name = operation.split(":")
+    refusal = ReadOnlyPolicy(allow_writes=True, s3_get_object=False).refusal(service, api_name)
+    assert refusal is not None and refusal.startswith(f"{operation} is refused by auditbot: it ")
+
+
+def test_session_policy_names_the_tools_own_actions(broker: Broker) -> None:
+    source = """
+def run(ctx, bucket):
+    s3, logs = ctx.client("s3"), ctx.client(service="logs")
+    s3.get_bucket_policy(Bucket=bucket)
+    pages = logs.get_paginator("describe_log_groups").paginate()
+    ctx.client("cloudwatch").describe_alarms()
+    return {"n": len(list(pages)), "helper": sorted([1]).count(1)}
+"""
+    actions = tool_actions(source, broker._operations_of)
+    assert actions == ["cloudwatch:DescribeAlarms", "logs:DescribeLogGroups", "s3:GetBucketPolicy"]
+    assert json.loads(session_policy(actions))["Statement"][0]["Action"] == actions
+    assert tool_actions("def run(ctx, s):\n    return ctx.client(s).list_things()\n", broker._operations_of) is None
+    many = [f"ec2:Describe{i}" for i in range(200)]
+    assert json.loads(session_policy(many))["Statement"][0]["Action"] == ["ec2:*"]
+    assert session_name("2024-05-01/job#7 x") == "auditbot-2024-05-01-job-7-x"
 
 
 def test_denied_list_is_well_formed() -> None:
