@@ -1,4 +1,5 @@
-"""Block Kit for the Slack surface: approval cards and their decided form.
+"""Block Kit for the Slack surface: approval cards and their decided form, and the small builders the
+status line, answers, App Home and `/audit` replies share.
 
 Slack limits a section's text to 3,000 characters and a message to 50 blocks; long diffs are cut
 here with a note, and the whole source travels as an attached file.
@@ -11,12 +12,45 @@ from typing import Any
 from workers.conversation import ApprovalRequest
 
 SECTION_LIMIT = 2900
+HEADER_LIMIT = 150
+CONTEXT_LIMIT = 2000
 CODE_CHUNK = 2800
 MAX_CODE_SECTIONS = 12  # with the other blocks, well under Slack's 50 per message
 
 
-def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
+def clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    """Text cut to `limit` characters with a note of how much was left out (Slack refuses longer fields)."""
     return text if len(text) <= limit else text[: limit - 60] + f"\n… ({len(text) - limit + 60} more characters)"
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:HEADER_LIMIT]}}
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, CONTEXT_LIMIT)}]}
+
+
+def divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def pack_lines(lines: list[str], limit: int = SECTION_LIMIT) -> list[list[str]]:
+    """Lines grouped so that each group, joined by newlines, fits one section (Slack: 3,000 characters)."""
+    groups: list[list[str]] = []
+    size = 0
+    for line in (clip(line, limit) for line in lines):
+        if groups and size + 1 + len(line) <= limit:
+            groups[-1].append(line)
+            size += 1 + len(line)
+        else:
+            groups.append([line])
+            size = len(line)
+    return groups
 
 
 def code_sections(title: str, code: str) -> list[dict[str, Any]]:
@@ -41,15 +75,15 @@ def code_sections(title: str, code: str) -> list[dict[str, Any]]:
 def card_blocks(request: ApprovalRequest, decision: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
     """The card: what changed, for which request, what the checks found; buttons until decided."""
     kind = "Change to" if request.change_is_diff else "New tool"
-    findings = "\n".join(f"• {_clip(f, 300)}" for f in request.findings[:15]) or "none"
+    findings = "\n".join(f"• {clip(f, 300)}" for f in request.findings[:15]) or "none"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{kind} {request.tool} v{request.version}"[:150]}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-            f"Requested by <@{request.requester}>: “{request.request_text}”", 1500)}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(
+            f"Requested by <@{request.requester}>: “{request.request_text}”\n{request.note}", 1500)}]},
         *code_sections("Diff against the running version" if request.change_is_diff else "Code", request.change),
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Static checks*\n{_clip(findings, 1900)}"},
-            {"type": "mrkdwn", "text": f"*Selftest (simulated AWS)*\n{_clip(request.selftest, 1900)}"},
+            {"type": "mrkdwn", "text": f"*Static checks*\n{clip(findings, 1900)}"},
+            {"type": "mrkdwn", "text": f"*Selftest (simulated AWS)*\n{clip(request.selftest, 1900)}"},
         ]},
     ]
     if decision is None:

@@ -1,8 +1,14 @@
-"""The conversation port over Slack's Web API, used by workers to talk in a request's thread."""
+"""The conversation port over Slack's Web API, used by workers to talk in a request's thread.
+
+The status line is one message edited in place, at most about once a second, with the job's elapsed time,
+the tool running, pages fetched and a Cancel button (`bot.slack_progress`); key steps also go to the
+thread as small replies. Messages are Block Kit rendered from Claude's Markdown (`bot.slack_markdown`);
+what does not fit a message is attached as a file. The thread reference carries the job id and the
+request's start time (`ThreadRef.data`, stamped when the request was accepted).
+"""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -14,11 +20,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.slack_blocks import card_blocks, card_fallback
+from bot.slack_markdown import render
+from bot.slack_progress import ProgressTracker, cancellable, key_step_blocks, status_blocks
+from bot.texts import who
 from workers.conversation import ApprovalRequest, MessageRef, ThreadRef
 
 STATUS_INTERVAL = 1.0
-TEXT_LIMIT = 3500
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def web_client(token: str, base_url: str) -> WebClient:
@@ -30,10 +37,6 @@ def web_client(token: str, base_url: str) -> WebClient:
     ])
 
 
-def mention(user: str) -> str:
-    return f"<@{user}>" if SLACK_USER_ID.match(user) else user
-
-
 class SlackConversation:
     """A Slack thread; the status line is one message edited in place, at most about once a second."""
 
@@ -41,30 +44,43 @@ class SlackConversation:
         self.client = client
         self.ref = ref
         self.status_ts = status_ts
+        self.progress = ProgressTracker()
         self._last_update = 0.0
-        self._held: str | None = None
+
+    @property
+    def job_id(self) -> str | None:
+        return self.ref.data.get("job")
+
+    def elapsed(self) -> float | None:
+        since = self.ref.data.get("since")
+        return time.time() - float(since) if since else None
 
     def post(self, text: str) -> MessageRef:
-        if len(text) > TEXT_LIMIT:
-            head = text[:TEXT_LIMIT] + "\n… (the full text is attached)"
-            reply = self.client.chat_postMessage(channel=self.ref.channel, thread_ts=self.ref.thread, text=head)
-            self.client.files_upload_v2(channel=self.ref.channel, thread_ts=self.ref.thread, content=text,
-                                        filename="answer.txt", title="Full answer")
-        else:
-            reply = self.client.chat_postMessage(channel=self.ref.channel, thread_ts=self.ref.thread, text=text)
+        message = render(text)
+        reply = self.client.chat_postMessage(channel=self.ref.channel, thread_ts=self.ref.thread,
+                                             text=message.fallback, blocks=message.blocks)
+        for name, content in message.files:
+            self.client.files_upload_v2(channel=self.ref.channel, thread_ts=self.ref.thread, content=content,
+                                        filename=name, title=name)
         return MessageRef(reply["ts"], {"channel": reply["channel"]})
 
     def status(self, text: str, *, final: bool = False) -> None:
+        step = self.progress.see(text)
+        if step:
+            self.client.chat_postMessage(channel=self.ref.channel, thread_ts=self.ref.thread, text=step,
+                                         blocks=key_step_blocks(step))
         now = time.monotonic()
         if not final and now - self._last_update < STATUS_INTERVAL:
-            self._held = text
             return
-        self._held = None
         self._last_update = now
+        blocks = status_blocks(text, job_id=self.job_id, elapsed=self.elapsed(), tool=self.progress.tool,
+                               pages=self.progress.pages, can_cancel=cancellable(text, final))
         if self.status_ts:
-            self.client.chat_update(channel=self.ref.channel, ts=self.status_ts, text=text)
+            self.client.chat_update(channel=self.ref.channel, ts=self.status_ts, text=text, blocks=blocks)
         else:
-            self.status_ts = self.post(text).id
+            reply = self.client.chat_postMessage(channel=self.ref.channel, thread_ts=self.ref.thread, text=text,
+                                                 blocks=blocks)
+            self.status_ts = reply["ts"]
 
     def upload(self, path: Path, *, title: str | None = None, comment: str | None = None) -> None:
         self.client.files_upload_v2(channel=self.ref.channel, thread_ts=self.ref.thread, file=str(path),
@@ -80,4 +96,4 @@ class SlackConversation:
     def show_decision(self, card: MessageRef, request: ApprovalRequest, decision: str, by: str) -> None:
         self.client.chat_update(channel=card.data.get("channel", self.ref.channel), ts=card.id,
                                 text=f"{request.tool} v{request.version} {decision} by {by}",
-                                blocks=card_blocks(request, decision, mention(by)))
+                                blocks=card_blocks(request, decision, who(by)))
