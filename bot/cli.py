@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
+from bot.cli_evidence import add_parser as add_evidence_parser
+from bot.cli_tools import add_parser as add_tools_parser
 from workers.settings import ConfigError, Settings, load_settings, require
 
 
@@ -77,47 +79,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if all(r.outcome == "done" for r in results) else 1
 
 
-def cmd_tools(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.services import redis_connection
-    from workers.registry import DecisionRefused, Registry
+def cmd_teams(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.teams_package import write_package
 
-    console = Console()
-    registry = Registry(redis_connection(settings), settings.auditbot_data_dir)
-    registry.sync_builtins()
-    try:
-        if args.tools_command == "list":
-            table = Table("tool", "running", "latest", "approver", "description")
-            for name in registry.names():
-                current, latest = registry.current(name), registry.latest(name)
-                description = (latest.source.split('"""')[1].strip().splitlines() or [""])[0] if latest else ""
-                table.add_row(name, f"v{current.version}" if current else "-",
-                              f"v{latest.version} {latest.status}" if latest else "-",
-                              current.approver if current else "-", description[:60])
-            console.print(table)
-        elif args.tools_command == "show":
-            version = registry.get(args.name, args.version) if args.version else (
-                registry.current(args.name) or registry.latest(args.name))
-            if version is None:
-                raise DecisionRefused(f"no tool named {args.name!r}")
-            console.print(f"# {version.name} v{version.version} {version.status} sha256 {version.sha256}")
-            console.print(version.source, markup=False, highlight=False)
-        elif args.tools_command == "history":
-            table = Table("version", "status", "sha256", "parent", "requested by", "approver", "decided", "note")
-            for v in registry.history(args.name):
-                table.add_row(str(v.version), v.status, v.sha256[:12], str(v.parent or "-"),
-                              str(v.requested_by.get("user", "-")), v.approver or "-", v.decided_at or "-", v.note[:50])
-            console.print(table)
-        elif args.tools_command == "approve":
-            from bot.cli_identity import operator
-
-            v = registry.decide(args.name, args.version, approve=True, by=operator())
-            console.print(f"{v.name} v{v.version} approved by {v.approver}")
-        elif args.tools_command == "rollback":
-            v = registry.rollback(args.name, args.version)
-            console.print(f"{v.name} now runs v{v.version}")
-    except DecisionRefused as exc:
-        print(f"auditbot: {exc}", file=sys.stderr)
-        return 1
+    print(f"Teams app package written to {write_package(settings, args.out)}; sideload it as docs/teams.md shows.")
     return 0
 
 
@@ -142,19 +107,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("scenario", nargs="*", help="scenario names (default: all)")
     demo.add_argument("--yes", action="store_true", default=None, help="approve new code without asking")
     demo.set_defaults(func=cmd_demo)
-    tools = sub.add_parser("tools", help="the tool registry")
-    tsub = tools.add_subparsers(dest="tools_command", required=True)
-    tsub.add_parser("list")
-    for name in ("show", "history"):
-        p = tsub.add_parser(name)
-        p.add_argument("name")
-        if name == "show":
-            p.add_argument("version", nargs="?", type=int)
-    for name in ("approve", "rollback"):
-        p = tsub.add_parser(name)
-        p.add_argument("name")
-        p.add_argument("version", type=int)
-    tools.set_defaults(func=cmd_tools)
+    add_tools_parser(sub)
+    teams = sub.add_parser("teams", help="the Teams app").add_subparsers(dest="teams_command", required=True)
+    package = teams.add_parser("package", help="write the Teams app package (zip) for sideloading")
+    package.add_argument("--out", type=Path, default=Path("auditbot-teams.zip"))
+    package.set_defaults(func=cmd_teams)
+    add_evidence_parser(sub)
     return top
 
 

@@ -8,10 +8,14 @@ overloaded is not a failure: the job is rescheduled from its checkpoint.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from datetime import timedelta
 
 import redis
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from bot import texts
 from bot.queueing import JOB_TIMEOUT, enqueue_resume, schedule_expiry
@@ -19,7 +23,7 @@ from bot.services import build_services, redis_connection
 from bot.surfaces import conversation_for
 from workers.agent import Agent, LLMUnavailable, Services
 from workers.approvals import card_ref
-from workers.job_state import JobState
+from workers.job_state import FINISHED, JobState
 from workers.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -35,18 +39,43 @@ def run_request(job_id: str) -> str:
     if job is None:
         log.warning("job %s has no state (expired?); nothing to do", job_id)
         return "missing"
-    if job.status in ("done", "failed", "cancelled", "stopped"):
+    if job.status in FINISHED:
         return job.status
     if job.status == "parked" and job.pending:
         waiting_on = services.registry.get(job.pending["tool"], job.pending["version"])
         if waiting_on is not None and waiting_on.status == "pending" and not _expired(services, job):
             return "still waiting"
-    if not services.jobs.claim(job.id, socket.gethostname(), JOB_TIMEOUT):
+    if not _claim(services, conn, job.id):
         return "busy"
     try:
+        job = services.jobs.load(job_id) or job  # a cancel or a follow-up may have changed it meanwhile
+        if job.status in FINISHED:
+            return job.status
         return _run(services, job, conn, settings)
     finally:
         services.jobs.release(job.id)
+
+
+def _claim(services: Services, conn: redis.Redis, job_id: str) -> bool:
+    """Take the job's run lock, or take it over from a runner that died (a killed work-horse, a lost
+    worker): RQ retries that job with the same id, or has marked it failed."""
+    current = get_current_job()
+    holder = f"rq:{current.id}" if current else f"process:{socket.gethostname()}:{os.getpid()}"
+    if services.jobs.claim(job_id, holder, JOB_TIMEOUT):
+        return True
+    held_by = services.jobs.lock_holder(job_id)
+    if held_by is None or not held_by.startswith("rq:"):
+        return False
+    if held_by != holder and _alive(conn, held_by.removeprefix("rq:")):
+        return False
+    return services.jobs.take_over(job_id, held_by, holder, JOB_TIMEOUT)
+
+
+def _alive(conn: redis.Redis, rq_job_id: str) -> bool:
+    try:
+        return Job.fetch(rq_job_id, connection=conn).get_status() in (JobStatus.STARTED, JobStatus.QUEUED)
+    except NoSuchJobError:
+        return False
 
 
 def _expired(services: Services, job: JobState) -> bool:
@@ -80,6 +109,10 @@ def _run(services: Services, job: JobState, conn: redis.Redis, settings: Setting
         conversation.status(texts.failed_status(), final=True)
         raise
     services.jobs.save(job)
+    if outcome == "cancelled":
+        by = services.jobs.cancel_requested(job.id) or "?"
+        conversation.post(texts.cancelled(job.id, by, job.seconds_run()))
+        conversation.status(texts.cancelled_status(by), final=True)
     if outcome == "parked":
         schedule_expiry(conn, job.cards[f"{job.pending['tool']}:{job.pending['version']}"]["token"],
                         timedelta(hours=settings.auditbot_approval_ttl_hours))

@@ -20,4 +20,8 @@ def conversation_for(job: JobState, settings: Settings) -> Conversation:
         require(settings, "SLACK_BOT_TOKEN")
         token = settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
         return SlackConversation(web_client(token, settings.slack_api_url), job.thread, status_ts)
+    if surface == "teams":
+        from bot.teams_conversation import teams_conversation
+
+        return teams_conversation(job.id, job.thread, status_ts, settings)
     raise UnknownSurface(f"job {job.id} belongs to surface {surface!r}, which this worker does not serve")

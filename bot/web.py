@@ -1,4 +1,8 @@
-"""`auditbot web`: one ASGI app for Slack's events, commands and clicks, plus a health check."""
+"""`auditbot web`: one ASGI app for Slack's events, commands and clicks, plus a health check.
+
+With `TEAMS_APP_ID` set it also serves Teams (`POST /api/messages`) and signed evidence downloads
+(`GET /evidence/...`), in the same process.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ from workers.settings import Settings
 def build_web_app(settings: Settings) -> Starlette:
     conn = redis_connection(settings)
     registry = Registry(conn, settings.auditbot_data_dir)
-    slack = AsyncSlackRequestHandler(build_slack_app(settings, Intake(conn), ApprovalDesk(conn, registry, settings)))
+    intake, desk = Intake(conn), ApprovalDesk(conn, registry, settings)
+    slack = AsyncSlackRequestHandler(build_slack_app(settings, intake, desk))
 
     async def slack_events(request: Request) -> Response:
         return await slack.handle(request)
@@ -35,10 +40,15 @@ def build_web_app(settings: Settings) -> Starlette:
             return JSONResponse({"status": "unavailable", "redis": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "redis": "ok"})
 
-    return Starlette(routes=[
+    routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
-    ])
+    ]
+    if settings.teams_enabled:
+        from bot.teams_app import teams_routes
+
+        routes += teams_routes(settings, intake, desk)
+    return Starlette(routes=routes)
 
 
 def serve(settings: Settings, host: str = "0.0.0.0") -> None:

@@ -80,3 +80,26 @@ def test_demo_runs_offline(env):
     assert "Claude's turns are scripted" in result.stdout and "Evidence folder:" in result.stdout
     unknown = auditbot("demo", "nope", env=offline)
     assert unknown.returncode == 2 and "unknown scenario" in unknown.stderr
+
+
+def test_import_retire_and_usage_columns(env, conn, tmp_path):
+    from bench.tool_library import write_library
+
+    [path] = write_library(tmp_path / "reviewed", 1)
+    imported = auditbot("tools", "import", str(path), "--name", "mfa_report", env=env)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "Static checks: passed" in imported.stdout and "auditbot tools approve mfa_report 1" in imported.stdout
+    registry = Registry(conn, Path(env["AUDITBOT_DATA_DIR"]))
+    assert registry.latest("mfa_report").status == "pending" and registry.current("mfa_report") is None
+    assert auditbot("tools", "approve", "mfa_report", "1", env=env).returncode == 0
+    assert "retired" in auditbot("tools", "retire", "mfa_report", env=env).stdout
+    listing = auditbot("tools", "list", env=env).stdout
+    row = next(line for line in listing.splitlines() if "mfa_report" in line)
+    assert "retired" in row and "fail %" in listing
+    assert auditbot("tools", "unretire", "mfa_report", env=env).returncode == 0
+    assert "unretired by terminal:" in auditbot("tools", "history", "mfa_report", env=env).stdout
+    bad = tmp_path / "bad_tool.py"
+    bad.write_text('"""Bad."""\nimport os\nPARAMETERS = {"type": "object", "properties": {}}\n\n\ndef run(ctx):\n'
+                   '    return {"summary": os.getcwd()}\n')
+    refused = auditbot("tools", "import", str(bad), env=env)
+    assert refused.returncode == 1 and "BLOCKING" in refused.stdout

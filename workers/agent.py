@@ -9,6 +9,7 @@ of the loop. Turns and tokens are bounded per request.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,22 +21,32 @@ from workers import messages
 from workers.agent_tools import AGENT_TOOL_NAMES, AGENT_TOOLS, CODE_WRITING_TOOLS
 from workers.approvals import ApprovalDesk
 from workers.conversation import Conversation
-from workers.evidence import JobEvidence, iso
+from workers.evidence import JobEvidence
+from workers.evidence_config import evidence_parts
+from workers.evidence_texts import manifest_comment, signature_title
+from workers.evidence_window import iso
 from workers.execution import AwsUnavailable, Outcome, ToolExecutor
-from workers.job_state import JobState, JobStore
+from workers.job_state import JobState, JobStore, unfinished_call_result
 from workers.prompts import SYSTEM_PROMPT
 from workers.redaction import redact
 from workers.registry import Registry, ToolVersion
 from workers.settings import Settings
+from workers.tool_catalog import ToolCatalog
 from workers.tool_contract import ContractError, spec_from_source
+from workers.tool_usage import ToolUsage
 from workers.toolsmith import SelftestRunner, Toolsmith, approvable, report_text
 
 MAX_OUTPUT_TOKENS = 8192
+FIND_TOOLS_LIMIT = 10
 CACHE = {"type": "ephemeral"}
 
 
 class LLMUnavailable(Exception):
     """Claude stayed overloaded or unreachable after the SDK's retries; the job can be retried."""
+
+
+class Cancelled(Exception):
+    """The user cancelled the job; raised at a check between steps and handled in `Agent.run`."""
 
 
 @dataclass
@@ -72,6 +83,14 @@ def tool_result(block: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
     return {"type": "tool_result", "tool_use_id": block["id"], "content": outcome.text, "is_error": outcome.is_error}
 
 
+def unanswered_calls(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool calls of a last assistant turn that got no results: a worker died while running them."""
+    last = history[-1] if history else {}
+    if last.get("role") != "assistant" or not isinstance(last.get("content"), list):
+        return []
+    return [b for b in last["content"] if b.get("type") == "tool_use"]
+
+
 def with_cache_breakpoint(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mark the newest message so the whole conversation so far is cached for the next turn."""
     marked = copy.deepcopy(history)
@@ -92,10 +111,12 @@ class Agent:
         self.settings = services.settings
         self.registry: Registry = services.registry
         self.approvals: ApprovalDesk = services.approvals
+        self.usage = ToolUsage(services.conn)
+        self.catalog = ToolCatalog(self.registry, self.usage)
         self.toolsmith = Toolsmith(self.registry, services.selftest, requested_by={
             "job_id": job.id, "user": job.thread.user, "channel": job.thread.channel,
             "surface": job.thread.surface, "request": job.request[:500],
-        })
+        }, catalog=self.catalog)
         self.evidence = JobEvidence.open(
             self.settings.auditbot_evidence_dir, job.id,
             datetime.fromisoformat(job.created_at), self.settings.auditbot_fiscal_year_start_month,
@@ -106,20 +127,36 @@ class Agent:
                 "model": self.settings.auditbot_model,
                 "collection": {"started": iso(datetime.now(UTC))},
             },
+            **evidence_parts(self.settings),
         )
         job.evidence_dir = str(self.evidence.directory)
-        self.executor = ToolExecutor(self.settings, self.registry, self.evidence, conversation)
+        self._tell_store_problem()
+        self.executor = ToolExecutor(self.settings, self.registry, self.evidence, conversation,
+                                     should_stop=lambda: bool(services.jobs.cancel_requested(job.id)))
         self.aws_problem_told = False
 
     # --- the loop --------------------------------------------------------------------------
     def run(self) -> str:
-        """Run or resume until the answer ("done"), a human decision ("parked") or a limit ("stopped")."""
+        """Run or resume until the answer ("done"), a human decision ("parked"), a limit ("stopped") or the
+        user's cancel ("cancelled", checked between Claude turns and tool calls; a running tool is killed)."""
+        try:
+            return self._run()
+        except Cancelled:
+            return self._cancelled()
+
+    def _run(self) -> str:
         self.job.status = "running"
         self.job.started_at = self.job.started_at or iso(datetime.now(UTC))
         history = self.s.jobs.messages(self.job.id) or [{"role": "user", "content": self.job.request}]
         if self.job.pending and self._resume(history) and not self._decided_meanwhile(history):
             return "parked"
+        unanswered = unanswered_calls(history) if not self.job.pending else []
+        if unanswered:
+            self.chat.post(messages.resumed_after_interruption(len(unanswered)))
+            if self._process(history, unanswered, results=[]) and not self._decided_meanwhile(history):
+                return "parked"
         while True:
+            self._check_cancel(history)
             limit = self._limit_reached()
             if limit:
                 return self._stop(limit)
@@ -142,6 +179,7 @@ class Agent:
                  results: list[dict[str, Any]]) -> bool:
         """Run tool calls in order; True when one of them parked the job."""
         for index, block in enumerate(calls):
+            self._check_cancel(history, calls[index:], results)
             outcome = self._execute(block)
             if isinstance(outcome, Park):
                 self.job.pending = {"tool": outcome.tool, "version": outcome.version, "call": block,
@@ -184,6 +222,8 @@ class Agent:
     def _execute(self, block: dict[str, Any]) -> Outcome | Park:
         name, args = block["name"], block["input"] if isinstance(block["input"], dict) else {}
         try:
+            if name == "find_tools":
+                return self._find_tools(str(args.get("query", "")))
             if name in AGENT_TOOL_NAMES:
                 return self._toolsmith(name, args)
             return self._registry_tool(name, args)
@@ -194,6 +234,15 @@ class Agent:
             return Outcome(str(exc), True)
         except Exception as exc:  # noqa: BLE001 - any failure becomes an error result, never a dead loop
             return Outcome(f"{name} failed inside auditbot: {type(exc).__name__}: {exc}", True)
+
+    def _find_tools(self, query: str) -> Outcome:
+        """More candidates than the request's retrieval offered; they stay offered for the rest of the job."""
+        found = self.catalog.search(query, FIND_TOOLS_LIMIT)
+        if not found:
+            return Outcome(f"No approved tool matches {query!r}; consider writing one.", False)
+        offered = self._offered()
+        self.job.offered = sorted({*offered, *(c.name for c in found)})
+        return Outcome(json.dumps([c.to_dict() | {"parameters": c.parameters} for c in found], indent=1), False)
 
     def _toolsmith(self, name: str, args: dict[str, Any]) -> Outcome:
         if name == "fix_tool_code":
@@ -234,11 +283,15 @@ class Agent:
 
     def _run_version(self, version: ToolVersion, args: dict[str, Any]) -> Outcome:
         try:
-            return self.executor.run(version, args)
+            outcome = self.executor.run(version, args)
         except AwsUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - reported to Claude and recorded, the loop goes on
-            return Outcome(f"{version.name} could not run: {type(exc).__name__}: {exc}", True)
+            outcome = Outcome(f"{version.name} could not run: {type(exc).__name__}: {exc}", True)
+        self.usage.record(version.name, ok=not outcome.is_error, job_id=self.job.id, user=self.job.thread.user,
+                          request=self.job.request)
+        self.job.not_collected += [f"{version.name}: {problem}" for problem in outcome.not_collected]
+        return outcome
 
     def _open_card(self, version: ToolVersion) -> None:
         path = self.registry.materialise(version)
@@ -246,13 +299,24 @@ class Agent:
         self.s.jobs.save(self.job)
 
     # --- Claude ----------------------------------------------------------------------------
+    def _offered(self) -> list[str]:
+        """The tools this job offers: chosen once from the request, then only grown (by find_tools)."""
+        if self.job.offered is None:
+            self.job.offered = self.catalog.offer(self.job.request, [])
+        return self.job.offered
+
     def tool_definitions(self) -> list[dict[str, Any]]:
-        """Agent tools, then every runnable tool by name; sorted so the block stays byte-stable."""
-        offered: dict[str, ToolVersion] = {v.name: v for v in self.registry.approved()}
+        """Agent tools, then the offered tools by name; sorted so the block stays byte-stable."""
+        wanted = set(self._offered())
+        offered: dict[str, ToolVersion] = {v.name: v for v in self.registry.approved() if v.name in wanted}
         for name in self.registry.names():
             latest = self.registry.latest(name)
             if latest and latest.status == "pending" and latest.requested_by.get("job_id") == self.job.id:
                 offered[name] = latest
+            elif latest and latest.requested_by.get("job_id") == self.job.id and name not in offered:
+                current = self.registry.current(name)
+                if current is not None:
+                    offered[name] = current
         definitions = [dict(t) for t in AGENT_TOOLS]
         for name in sorted(offered):
             if name in AGENT_TOOL_NAMES:
@@ -284,6 +348,24 @@ class Agent:
             return f"the budget of {self.settings.auditbot_token_budget:,} tokens per request"
         return None
 
+    def _check_cancel(self, history: list[dict[str, Any]], unrun: list[dict[str, Any]] | None = None,
+                      results: list[dict[str, Any]] | None = None) -> None:
+        """Raise `Cancelled` when the user asked; calls not run get a result, so a follow-up can go on."""
+        if not self.s.jobs.cancel_requested(self.job.id):
+            return
+        if unrun:
+            skipped = [tool_result(b, Outcome(unfinished_call_result(), True)) for b in unrun]
+            history.append({"role": "user", "content": [*(results or []), *skipped]})
+        self.s.jobs.checkpoint(self.job, history)
+        raise Cancelled
+
+    def _cancelled(self) -> str:
+        """Keep what was collected (the manifest is finished and attached); the caller tells the thread."""
+        self._close_evidence()
+        self.job.status = "cancelled"
+        self.job.ended_at = iso(datetime.now(UTC))
+        return "cancelled"
+
     def _stop(self, limit: str) -> str:
         self.chat.post(messages.stopped_at_limit(limit))
         self._close_evidence()
@@ -292,7 +374,10 @@ class Agent:
         return "stopped"
 
     def _finish(self, history: list[dict[str, Any]], answer: str) -> str:
-        self.chat.post(redact(answer.strip() or "Done.", self.settings.secret_values))
+        answer = answer.strip() or "Done."
+        if self.job.not_collected:
+            answer += "\n\n" + messages.not_collected(self.job.not_collected)
+        self.chat.post(redact(answer, self.settings.secret_values))
         self._close_evidence()
         self.job.status = "done"
         self.job.ended_at = iso(datetime.now(UTC))
@@ -306,4 +391,13 @@ class Agent:
         path = self.evidence.finish(collection=collection, claude={"model": self.settings.auditbot_model,
                                                                     "turns": self.job.turns})
         if self.evidence.manifest.get("files"):
-            self.chat.upload(path, title=f"manifest.json ({self.job.id})", comment=messages.manifest_comment())
+            self.chat.upload(path, title=f"manifest.json ({self.job.id})",
+                             comment=manifest_comment(self.evidence.manifest))
+            if self.evidence.signature_path.exists():
+                self.chat.upload(self.evidence.signature_path, title=signature_title(self.job.id))
+        self._tell_store_problem()
+
+    def _tell_store_problem(self) -> None:
+        problem = self.evidence.take_store_problem()
+        if problem:
+            self.chat.post(problem)

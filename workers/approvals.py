@@ -80,7 +80,7 @@ class ApprovalDesk:
             token=token, tool=version.name, version=version.version, request_text=job.request,
             requester=job.thread.user, change=change, change_is_diff=is_diff,
             findings=[f["line_text"] for f in version.checks.get("findings", [])],
-            selftest=selftest_text(version), source_path=source_path,
+            selftest=selftest_text(version), source_path=source_path, note=version.note,
         )
         record = {"tool": version.name, "version": version.version, "job_id": job.id,
                   "requester": job.thread.user, "surface": job.thread.surface,

@@ -56,6 +56,7 @@ class ApprovalRequest:
     findings: list[str]
     selftest: str
     source_path: Path | None = None
+    note: str = ""
 
 
 class Conversation(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,10 +21,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from workers.broker import Broker, BrokerConfig
 from workers.console_signin import console_login_url
 from workers.conversation import Conversation
-from workers.evidence import JobEvidence, iso
+from workers.evidence import JobEvidence
+from workers.evidence_window import iso
 from workers.redaction import cap, redact
 from workers.registry import Registry, ToolVersion
 from workers.sandbox import run_tool
+from workers.sandbox_launch import SandboxOptions
 from workers.settings import Settings
 from workers.tool_contract import spec_from_source
 
@@ -34,11 +37,12 @@ class AwsUnavailable(Exception):
 
 @dataclass
 class Outcome:
-    """What goes back to Claude for one tool call."""
+    """What goes back to Claude for one tool call; `not_collected` are the runtime's checks that failed."""
 
     text: str
     is_error: bool
     files: list[Path] = field(default_factory=list)
+    not_collected: list[str] = field(default_factory=list)
 
 
 def json_default(value: object) -> str:
@@ -49,18 +53,20 @@ class ToolExecutor:
     """Runs approved versions against real AWS through one broker per job."""
 
     def __init__(self, settings: Settings, registry: Registry, evidence: JobEvidence,
-                 conversation: Conversation) -> None:
+                 conversation: Conversation, should_stop: Callable[[], bool] | None = None) -> None:
         self.settings = settings
         self.registry = registry
         self.evidence = evidence
         self.conversation = conversation
         self._broker: Broker | None = None
+        self.should_stop = should_stop
 
     @property
     def broker(self) -> Broker:
         if self._broker is None:
             self._broker = Broker(
-                BrokerConfig(region=self.settings.region, endpoint_url=self.settings.aws_endpoint_url),
+                BrokerConfig(region=self.settings.region, endpoint_url=self.settings.aws_endpoint_url,
+                             role_arn=self.settings.auditbot_readonly_role_arn, job_id=self.evidence.directory.name),
                 console_login=self._console_login,
             )
         return self._broker
@@ -92,10 +98,13 @@ class ToolExecutor:
             run = run_tool(path, version.name, params=params, output_dir=Path(scratch), broker=self.broker,
                            on_progress=self._progress(version.name),
                            timeout=self.settings.auditbot_tool_timeout_seconds,
-                           console_url=self.settings.auditbot_console_url)
+                           console_url=self.settings.auditbot_console_url, code_sha256=version.sha256,
+                           sandbox=SandboxOptions.from_settings(self.settings), should_stop=self.should_stop)
             record = {
                 "tool": version.name, "version": version.version, "code_sha256": version.sha256,
                 "approver": version.approver, "approved_at": version.decided_at, "params": params,
+                "defaults": {name: schema["default"] for name, schema in spec.parameters.get("properties", {}).items()
+                             if isinstance(schema, dict) and "default" in schema and name not in params},
                 "started": iso(run.started_at), "ended": iso(run.ended_at), "ok": run.ok,
                 "summary": (run.value or {}).get("summary") if run.ok else None,
                 "error": redact(run.error or "", self.settings.secret_values) if not run.ok else None,
@@ -114,11 +123,15 @@ class ToolExecutor:
         problems = [f"{c['service']}:{c['operation']} stopped before its last page"
                     for c in calls if c.get("pagination_complete") is False]
         problems += [f"{f.name} is empty" for f in files if f.stat().st_size == 0]
+        listed = {entry["name"] for entry in self.evidence.manifest.get("files", [])}
+        problems += [f"{f.name} is not in the manifest" for f in files if f.name not in listed]
+        if not isinstance(value, dict) or not str(value.get("summary") or "").strip():
+            problems.append("run() returned no summary")
         body = {"result": value, "evidence_files": [{"name": f.name, "bytes": f.stat().st_size} for f in files]}
         if problems:
             body["not_collected"] = problems
         text = cap(redact(json.dumps(body, default=json_default, indent=1), secrets))
-        return Outcome(text, bool(problems), files)
+        return Outcome(text, bool(problems), files, problems)
 
     def _progress(self, tool: str):
         def report(line: str) -> None:

@@ -45,5 +45,11 @@ def done_status(files: int, turns: int) -> str:
     return f":white_check_mark: Done: {files} evidence {noun}, {turns} Claude turn(s)."
 
 
-def manifest_comment() -> str:
-    return "Manifest: sha256 of every file, the request, the tool versions and approvers, account and region."
+def not_collected(problems: list[str]) -> str:
+    listed = "\n".join(f"• {p}" for p in problems[:20])
+    return f":warning: *Not collected* (the runtime's checks, not the model's claim):\n{listed}"
+
+
+def resumed_after_interruption(calls: int) -> str:
+    return (f":recycle: A worker stopped in the middle of this request; continuing from the last checkpoint "
+            f"({calls} tool call(s) run again).")

@@ -19,7 +19,9 @@ How you work:
   `ctx.client(service)` behaves as a boto3 client (snake_case operations, `get_paginator`, `exceptions`,
   botocore `ClientError`); AWS calls are read-only except in selftest. `ctx.progress(text)`,
   `ctx.save_json(name, obj)`, `ctx.save_text(name, text)`, `ctx.save_bytes(name, data)`,
-  `ctx.output_path(name)` (for PDFs, images), `ctx.browser()` (headless Chromium WebDriver),
+  `ctx.save_table(name, rows, formats=[...])` (rows to JSON, CSV, XLSX or PDF, streamed to disk),
+  `ctx.output_path(name)` (for PDFs, images), `ctx.save_image(name, png, source=...)`, `ctx.browser()` (headless
+  Chromium WebDriver) with `ctx.capture(driver, name, source=url)` (a screenshot with the evidence banner),
   `ctx.console_url`, `ctx.console_login_url(destination)`, `ctx.account_id`, `ctx.region`.
   Allowed imports: json, csv, io, datetime, re, collections, itertools, functools, statistics, decimal,
   math, string, textwrap, html, urllib.parse, botocore.exceptions, deepdiff, reportlab, fpdf, selenium.

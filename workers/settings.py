@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workers.freshness import check_period
+
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
 
@@ -54,11 +56,23 @@ class Settings(BaseSettings):
     auditbot_evidence_dir: Path = Path.home() / "Documents" / "audit-evidence"
     auditbot_data_dir: Path = Field(default_factory=_default_data_dir)
     auditbot_fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    auditbot_evidence_key: Path | None = None
+    auditbot_evidence_bucket: str | None = None
+    auditbot_evidence_retention_days: int = Field(default=2557, ge=1, le=36500)
+    auditbot_evidence_renewal: str = "1y"
+    auditbot_evidence_renewal_by_tool: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     auditbot_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     auditbot_four_eyes: bool = True
     auditbot_auto_approve: bool = False
     auditbot_approval_ttl_hours: float = Field(default=72.0, gt=0)
+
+    # Who may use the bot in chat (empty: everyone) and how often (requests per window, sliding).
+    auditbot_allowed_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    auditbot_allowed_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    auditbot_user_requests_per_window: int = Field(default=20, ge=0)
+    auditbot_channel_requests_per_window: int = Field(default=60, ge=0)
+    auditbot_rate_window_seconds: int = Field(default=3600, ge=1)
 
     auditbot_console_signin_url: str = "https://signin.aws.amazon.com/federation"
     auditbot_console_url: str = "https://console.aws.amazon.com/"
@@ -67,6 +81,11 @@ class Settings(BaseSettings):
 
     auditbot_tool_timeout_seconds: float = Field(default=300.0, gt=0)
     auditbot_sandbox: str = "on"
+    auditbot_sandbox_uid: int = Field(default=200_000, ge=1)
+    auditbot_sandbox_uids: int = Field(default=10_000, ge=1)
+    auditbot_sandbox_python: str = "/usr/bin/python3"
+    auditbot_sandbox_memory_mb: int = Field(default=1024, ge=256)
+    auditbot_readonly_role_arn: str | None = None
 
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
@@ -76,11 +95,41 @@ class Settings(BaseSettings):
     teams_service_url_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["smba.trafficmanager.net", "smba.infra.gcc.teams.microsoft.com"]
     )
+    # Read only to be refused: the Teams SDK's switch that turns inbound authentication off.
+    dangerously_allow_unauthenticated_requests: bool = False
 
-    @field_validator("auditbot_approvers", "teams_service_url_hosts", mode="before")
+    @field_validator("auditbot_approvers", "teams_service_url_hosts", "auditbot_allowed_channels",
+                     "auditbot_allowed_users", mode="before")
     @classmethod
     def _csv(cls, value: object) -> list[str]:
         return _split_csv(value)
+
+    @field_validator("dangerously_allow_unauthenticated_requests")
+    @classmethod
+    def _never_unauthenticated(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("auditbot never accepts unauthenticated Teams activities; unset this variable")
+        return value
+
+    @field_validator("auditbot_evidence_renewal_by_tool", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> dict[str, str]:
+        if isinstance(value, dict):
+            return {str(k): check_period(str(v)) for k, v in value.items()}
+        pairs = [part.partition("=") for part in _split_csv(value)]
+        if any(not name.strip() for name, _, _ in pairs):
+            raise ValueError("expected tool=period pairs, e.g. aws_take_screenshot=90d,list_aws_resources=fy")
+        return {name.strip(): check_period(period) for name, _, period in pairs}
+
+    @field_validator("auditbot_evidence_renewal")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        return check_period(value)
+
+    @property
+    def evidence_key_path(self) -> Path:
+        """The evidence signing key (ed25519, PEM); created on first use."""
+        return self.auditbot_evidence_key or self.auditbot_data_dir / "evidence-signing-key.pem"
 
     @property
     def region(self) -> str:
@@ -89,6 +138,16 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return (self.auditbot_public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id)
+
+    @property
+    def teams_token_endpoint(self) -> str:
+        """Entra's client-credentials endpoint: the bot's own tenant when set, else Bot Framework's."""
+        tenant = self.teams_tenant_id or "botframework.com"
+        return self.teams_token_url or f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 
     @cached_property
     def secret_values(self) -> list[str]:
@@ -127,5 +186,8 @@ def load_settings(**overrides: object) -> Settings:
 def require(settings: Settings, *names: str) -> None:
     """Stop with a clear line when a variable a command needs is unset."""
     for name in names:
-        if getattr(settings, name.lower()) in (None, ""):
+        value = getattr(settings, name.lower())
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
             raise ConfigError(f"auditbot: {name} is required for this command but is not set")

@@ -8,29 +8,16 @@ whose files the worker collects as evidence once the tool has finished.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workers import evidence_screenshots, reports
 from workers.aws_proxy import BrokerLink, ClientProxy
 
 if TYPE_CHECKING:
-    from selenium.webdriver import Chrome
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1440,1000",
-)
-
+    from selenium.webdriver import Chrome, Remote
 
 class ToolContext:
     """The contract's `ctx`."""
@@ -78,24 +65,36 @@ class ToolContext:
         path.write_bytes(data)
         return path
 
+    def save_table(self, name: str, rows: Iterable[Any], *, formats: Sequence[str] = ("csv",),
+                   columns: Sequence[str] | None = None, title: str | None = None) -> dict[str, Any]:
+        """Table `name` (a file stem) as JSON, CSV, XLSX and/or PDF, streamed to disk row by row
+        (workers.reports); returns the file names, the columns and the row count."""
+        self.output_path(name + ".csv")
+        return reports.save_table(self._output_dir, name, rows, formats=formats, columns=columns, title=title)
+
+    def save_image(self, name: str, png: bytes, *, source: str) -> Path:
+        """A PNG (e.g. a CloudWatch chart) with the evidence banner burned in above it."""
+        return evidence_screenshots.save_image(png, self.output_path(name), account=self.account_id,
+                                               region=self.region, source=source)
+
+    def capture(self, driver: Chrome, name: str, *, source: str) -> dict[str, str]:
+        """A screenshot of the browser's page with the evidence banner, checked in the DOM and in the pixels."""
+        return evidence_screenshots.capture(driver, self.output_path(name), account=self.account_id,
+                                            region=self.region, source=source)
+
     @contextmanager
-    def browser(self) -> Iterator[Chrome]:
-        """A headless Chromium WebDriver with a fresh profile, quit on exit."""
-        import tempfile
+    def browser(self) -> Iterator[Remote]:
+        """A headless Chromium WebDriver with a fresh profile, quit on exit.
 
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        The browser runs in the worker, outside this process, and reaches only the console (sandbox_browser).
+        """
+        from workers.sandbox_webdriver import remote_driver
 
-        with tempfile.TemporaryDirectory(prefix="auditbot-chromium-", ignore_cleanup_errors=True) as profile:
-            options = webdriver.ChromeOptions()
-            options.binary_location = CHROMIUM
-            for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-                options.add_argument(flag)
-            driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-            try:
-                yield driver
-            finally:
-                driver.quit()
+        driver = remote_driver(self._link)
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
     def console_login_url(self, destination: str) -> str:
         """A signed-in console URL for `destination`; the trusted worker does the federation sign-in."""

@@ -22,10 +22,11 @@ def cards(slack) -> list[Card]:
     found = []
     for call in slack.calls_to("chat.postMessage"):
         blocks = call.args.get("blocks") or []
-        actions = [b for b in blocks if b.get("type") == "actions"]
-        if actions:
+        approve = [e for b in blocks if b.get("type") == "actions" for e in b["elements"]
+                   if e.get("action_id") == "tool_approve"]
+        if approve:
             found.append(Card(call.args["channel"], call.response["ts"], call.args.get("thread_ts"),
-                              actions[0]["elements"][0]["value"], blocks[0]["text"]["text"], blocks))
+                              approve[0]["value"], blocks[0]["text"]["text"], blocks))
     return found
 
 

@@ -101,3 +101,11 @@ def test_search_and_read(smith):
     section = smith.handle("read_tool_source", {"tool_name": "count_buckets", "section": "selftest"}).text
     assert section.splitlines()[1] == "def selftest(ctx):"
     assert smith.handle("read_tool_source", {"tool_name": "nope"}).is_error
+
+
+def test_test_tool_reruns_checks_and_selftest_on_the_newest_version(smith):
+    smith.handle("generate_new_tool", {"tool_name": "count_buckets", "description": "d", "parameters": [],
+                                       "functionality": "f", "code": GOOD})
+    report = smith.handle("test_tool", {"tool_name": "count_buckets"})
+    assert not report.is_error and "Selftest: passed" in report.text and smith.tested == [1, 1]
+    assert smith.registry.get("count_buckets", 1).selftest["ok"] is True
