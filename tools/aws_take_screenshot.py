@@ -1,12 +1,12 @@
 """Take a screenshot of an AWS console page (RDS, S3, EC2, Lambda, IAM, CloudWatch) for one resource.
 
-The page is opened by a direct deep link after a federated sign-in, and a banner with the account, region,
-UTC time and URL is drawn across the top so the image stands on its own as evidence.
+The page is opened by a direct deep link after a federated sign-in; `ctx.capture` draws a banner with the
+account, region, UTC time and URL across the top and checks it in the page and in the pixels, so the image
+stands on its own as evidence.
 """
 
 import re
 import time
-from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote, urlparse
 
@@ -66,22 +66,8 @@ PARAMETERS = {
     "required": ["service", "resource"],
 }
 
-BANNER_ID = "auditbot-evidence-banner"
-BANNER_SCRIPT = """
-const banner = document.createElement('div');
-banner.id = arguments[0];
-banner.textContent = arguments[1];
-banner.style.cssText = 'position:fixed;top:0;left:0;right:0;z-index:2147483647;padding:8px 12px;'
-  + 'background:#ffd700;color:#000;font:bold 14px monospace;border-bottom:2px solid #000;';
-document.body.appendChild(banner);
-document.body.style.paddingTop = banner.offsetHeight + 'px';
-return document.getElementById(arguments[0]).textContent;
-"""
-# the page's full height plus the window's own frame, so the resized viewport shows the whole page
-PAGE_HEIGHT_SCRIPT = ("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
-                      " + window.outerHeight - window.innerHeight;")
 WINDOW_WIDTH = 1440
-MIN_HEIGHT, MAX_HEIGHT = 900, 6000  # beyond MAX_HEIGHT a full-page image is too large to read or attach
+MIN_HEIGHT = 900
 LOAD_TIMEOUT_SECONDS = 60
 SETTLE_SECONDS = 1.5  # the console keeps rendering after readyState is "complete"
 
@@ -98,18 +84,10 @@ def run(ctx, service, resource, tab=None, resource_type=None):
             lambda d: d.execute_script("return document.readyState") == "complete")
         time.sleep(SETTLE_SECONDS)
         _check_landed(driver.current_url, ctx.console_url)
-        captured_at = datetime.now(UTC).isoformat(timespec="seconds")
-        text = f"AWS account {ctx.account_id} | region {ctx.region} | {captured_at} | {url}"
-        banner = driver.execute_script(BANNER_SCRIPT, BANNER_ID, text)
-        if banner != text:
-            raise RuntimeError("the evidence banner could not be added to the page; no screenshot taken")
-        height = min(max(driver.execute_script(PAGE_HEIGHT_SCRIPT), MIN_HEIGHT), MAX_HEIGHT)
-        driver.set_window_size(WINDOW_WIDTH, height)
         title = driver.title
-        if not driver.save_screenshot(str(ctx.output_path(name))):
-            raise RuntimeError(f"the browser could not save the screenshot of {url}")
+        shot = ctx.capture(driver, name, source=url)
     return {"summary": f"Screenshot of {service} {resource} saved to {name}", "url": url, "file": name,
-            "banner": banner, "page_title": title, "captured_at": captured_at}
+            "banner": shot["banner"], "page_title": title, "captured_at": shot["captured_at"]}
 
 
 def console_link(base: str, service: str, resource: str, *, region: str, resource_type: str | None = None,

@@ -15,6 +15,7 @@ import pytest
 from workers.broker import Broker, BrokerConfig
 from workers.console_signin import console_login_url
 from workers.console_standin import ConsoleStandin
+from workers.evidence_notes import NOTES_FILE
 from workers.sandbox import ToolRun, run_tool
 from workers.simulated_aws import DEFAULT_REGION, SimulatedAWS
 
@@ -69,7 +70,8 @@ def evidence_file() -> Callable[[ToolRun], Path]:
 
     def only_file(run: ToolRun) -> Path:
         assert run.ok, run.error
-        assert [f.name for f in run.files] == [run.value["file"]]
-        return run.files[0]
+        evidence = [f for f in run.files if f.name != NOTES_FILE]  # the notes are the manifest's, not a file
+        assert [f.name for f in evidence] == [run.value["file"]]
+        return evidence[0]
 
     return only_file
