@@ -7,6 +7,7 @@ session's demo estate). Writes are allowed here only.
 
 from __future__ import annotations
 
+import atexit
 import tempfile
 import threading
 from pathlib import Path
@@ -37,6 +38,7 @@ class Selftester:
             if cls._simulated is None:
                 cls._simulated = SimulatedAWSProcess()
                 cls._simulated.start()
+                atexit.register(cls._simulated.stop)  # the moto process must not outlive its worker
             return cls._simulated
 
     def __call__(self, version: ToolVersion) -> dict[str, Any]:

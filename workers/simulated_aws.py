@@ -10,11 +10,13 @@ credential files, so nothing here can ever sign a request with real credentials.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import logging
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +36,7 @@ from moto.server import ThreadedMotoServer
 
 FAKE_CREDENTIALS: dict[str, str] = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 DEFAULT_REGION = "us-east-1"
+PR_SET_PDEATHSIG = 1
 
 # CloudWatch Logs PutLogEvents limits: events per call, bytes per call (message + 26 each), time span.
 _MAX_BATCH_EVENTS = 10_000
@@ -135,6 +138,7 @@ class SimulatedAWSProcess(SimulatedAWS):
         self._process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_moto_environment(),
+            preexec_fn=_die_with_parent,
         )
         self._endpoint_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -158,6 +162,12 @@ class SimulatedAWSProcess(SimulatedAWS):
                 self._process.kill()
         self._process = None
         self._endpoint_url = None
+
+
+def _die_with_parent() -> None:
+    """The moto process ends with the process that started it, even one that leaves by os._exit (an RQ
+    work-horse), so no simulated AWS outlives its worker."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _moto_environment() -> dict[str, str]:

@@ -169,3 +169,23 @@ def test_reset_forgets_everything(sim: SimulatedAWS, summary: dict[str, Any]) ->
     assert sim.client("s3").list_buckets()["Buckets"] == []
     with pytest.raises(botocore.exceptions.ClientError):
         sim.client("dynamodb").describe_table(TableName="orders")
+
+
+def test_a_separate_simulated_aws_ends_with_the_process_that_started_it() -> None:
+    """An RQ work-horse leaves by os._exit: no atexit runs, yet its selftest moto must not outlive it."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("from workers.simulated_aws import SimulatedAWSProcess\n"
+            "print(SimulatedAWSProcess().start(), flush=True)\n"
+            "import os; os._exit(0)\n")
+    endpoint = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{endpoint}/moto-api/", timeout=0.5)
+        except httpx.HTTPError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the simulated AWS at {endpoint} outlived its parent")
