@@ -133,3 +133,29 @@ def test_a_lost_status_message_is_posted_again(conversation, connector):
     connector.fail_next(404)
     conversation.status("Running list_aws_resources v1 ...", final=True)
     assert conversation.status_id and connector.posts()[0].text == "Running list_aws_resources v1 ..."
+
+
+def test_evidence_in_s3_is_linked_by_a_presigned_url_of_its_version(tmp_path):
+    """With the Object Lock store, the link is S3's own presigned URL of the exact version kept there."""
+    import json
+
+    from workers.simulated_aws import SimulatedAWSProcess
+
+    with SimulatedAWSProcess() as aws:
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="acme-evidence", ObjectLockEnabledForBucket=True)
+        version = s3.put_object(Bucket="acme-evidence", Key="FY2026/job/report.json", Body=b'{"rows": 3}')
+        job = tmp_path / "FY2026" / "job"
+        job.mkdir(parents=True)
+        (job / "report.json").write_text('{"rows": 3}')
+        (job / "local.txt").write_text("only here")
+        (job / "manifest.json").write_text(json.dumps({"files": [
+            {"name": "report.json", "stored": {"bucket": "acme-evidence", "key": "FY2026/job/report.json",
+                                                "version_id": version["VersionId"]}},
+            {"name": "local.txt"}]}))
+        links = EvidenceLinks(b"k" * 32, "https://auditbot.example.com", tmp_path, s3)
+        url = links.url_for(job / "report.json")
+        assert url.startswith(f"{aws.endpoint_url}/acme-evidence/FY2026/job/report.json?")
+        assert "Signature=" in url and f"versionId={version['VersionId']}" in url
+        assert httpx.get(url).content == b'{"rows": 3}'
+        assert links.url_for(job / "local.txt").startswith("https://auditbot.example.com/evidence/")
