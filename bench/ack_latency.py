@@ -61,7 +61,8 @@ def event_body(n: int, run: str) -> str:
     return json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": f"Ev{run}{n}",
                        "event_time": int(time.time()),
                        "authorizations": [{"user_id": "UBOT", "team_id": "T1", "is_bot": True}],
-                       "event": {"type": "app_mention", "user": "UBENCH", "channel": "C1", "ts": f"{n}.0001",
+                       "event": {"type": "app_mention", "user": f"UBENCH{n}", "channel": f"C{n % 50}",
+                                 "ts": f"{n}.0001",
                                  "text": "<@UBOT> List IAM users without MFA"}})
 
 
@@ -88,7 +89,7 @@ def teams_requests(identity: TeamsIdentityStandin, service_url: str) -> Callable
     def make(n: int, run: str) -> tuple[str, dict[str, str]]:
         body = json.dumps({
             "type": "message", "id": f"{run}-{n}", "serviceUrl": service_url, "channelId": "msteams",
-            "from": {"id": "29:bench", "name": "Bench", "aadObjectId": "aad-bench"},
+            "from": {"id": f"29:bench-{n}", "name": "Bench", "aadObjectId": f"aad-bench-{n}"},
             "conversation": {"id": f"a:bench-{run}-{n}", "conversationType": "personal", "tenantId": "t1"},
             "recipient": {"id": f"28:{TEAMS_APP_ID}", "name": "auditbot"},
             "text": "List IAM users without MFA"})

@@ -7,7 +7,10 @@ With `TEAMS_APP_ID` set it also serves Teams (`POST /api/messages`) and signed e
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import aiohttp
 import redis
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -28,7 +31,16 @@ def build_web_app(settings: Settings) -> Starlette:
     conn = redis_connection(settings)
     registry = Registry(conn, settings.auditbot_data_dir)
     intake, desk = Intake(conn), ApprovalDesk(conn, registry, settings)
-    slack = AsyncSlackRequestHandler(build_slack_app(settings, intake, desk))
+    bolt = build_slack_app(settings, intake, desk)
+    slack = AsyncSlackRequestHandler(bolt)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        """One pooled HTTP session for every Slack Web API call: without it each call opens (and closes) its
+        own connection, and that work delays the next request's ack (bench/ack_latency.py)."""
+        async with aiohttp.ClientSession() as session:
+            bolt.client.session = session
+            yield
 
     async def slack_events(request: Request) -> Response:
         return await slack.handle(request)
@@ -48,7 +60,7 @@ def build_web_app(settings: Settings) -> Starlette:
         from bot.teams_app import teams_routes
 
         routes += teams_routes(settings, intake, desk)
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def serve(settings: Settings, host: str = "0.0.0.0") -> None:
