@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.services import redis_connection
-from tests.conftest import APPROVER, REQUESTER
+from tests.conftest import APPROVER, REQUESTER, wait_until
 from tests.slack.helpers import ask, open_card, queued, register_tool, reply_text
 from workers.job_state import JobStore
 from workers.registry import Registry
@@ -69,7 +69,7 @@ def test_words_that_do_not_fit_a_subcommand_are_a_request(web, slack, conn):
     root = slack.wait_for("chat.postMessage")[0]
     assert "asked via /audit: evidence of MFA for every IAM user" in root.args["text"]
     slack.wait_for("chat.postMessage", count=2)
-    assert queued(conn) == 1
+    wait_until(lambda: queued(conn) == 1)  # the job is stored and enqueued just after the status line
 
 
 def test_approvals_lists_pending_versions_with_links_to_their_cards(web, slack, conn, env):
