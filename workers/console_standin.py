@@ -14,13 +14,15 @@ import json
 import posixpath
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from workers.loopback_server import LoopbackServer
 
 COOKIE_NAME = "aws-standin-session"
 _SECRET_PARAMS = frozenset({"Session", "SigninToken"})
@@ -46,7 +48,7 @@ class RecordedRequest:
     signed_in: bool
 
 
-class ConsoleStandin:
+class ConsoleStandin(LoopbackServer):
     """Federation endpoint at `signin_url`, console pages under `console_url`, on 127.0.0.1."""
 
     def __init__(self) -> None:
@@ -54,15 +56,10 @@ class ConsoleStandin:
         self._issued_tokens: set[str] = set()
         self._sessions: set[str] = set()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._base_url: str | None = None
 
     @property
     def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("ConsoleStandin is not started")
-        return self._base_url
+        return self.root_url + "/"
 
     @property
     def signin_url(self) -> str:
@@ -72,35 +69,8 @@ class ConsoleStandin:
     def console_url(self) -> str:
         return self.base_url + "console/"
 
-    def start(self) -> str:
-        """Serve on a free loopback port; return the base URL (ending in "/")."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, standin=self))
-            # A short poll interval lets stop() return at once instead of after up to half a second.
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-            self._base_url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-        self._server = None
-        self._thread = None
-        self._base_url = None
-
-    def __enter__(self) -> ConsoleStandin:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def handler(self) -> Callable[..., BaseHTTPRequestHandler]:
+        return functools.partial(_Handler, standin=self)
 
     def issue_token(self) -> str:
         token = secrets.token_urlsafe(32)

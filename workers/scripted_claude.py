@@ -28,10 +28,12 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
+
+from workers.loopback_server import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,7 @@ class _Reply:
     body: bytes | Iterator[bytes]
 
 
-class ScriptedClaude:
+class ScriptedClaude(LoopbackServer):
     """The stand-in server. `start()` returns the base URL to use as `ANTHROPIC_BASE_URL`.
 
     `requests` records every request received (path, lower-cased headers with the API key
@@ -141,23 +143,15 @@ class ScriptedClaude:
 
     def __init__(self, turns: Iterable[Turn] = (), host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
-        self._address = (host, port)
+        self.host, self.port = host, port
         self._turns: deque[Turn] = deque(turns)
         self._prefixes_seen: set[str] = set()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> ScriptedClaude:
         """A stand-in loaded with the turns of a JSON script (see `load_script`)."""
         return cls(load_script(path), **kwargs)
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("ScriptedClaude is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def turns_left(self) -> int:
@@ -167,26 +161,8 @@ class ScriptedClaude:
         with self._lock:
             self._turns.extend(turns)
 
-    def start(self) -> str:
-        self._server = ThreadingHTTPServer(self._address, lambda *args: _Handler(self, *args))
-        # A short poll interval lets stop() return at once instead of after half a second.
-        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                 name="scripted-claude", daemon=True)
-        serve.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ScriptedClaude:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def handler(self) -> Callable[..., BaseHTTPRequestHandler]:
+        return lambda *args: _Handler(self, *args)
 
     def _answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         """Decide the reply to one request and record it; the HTTP handler only writes it out."""

@@ -21,9 +21,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from workers.loopback_server import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class _Failure:
     times: int
 
 
-class SlackAPIStandin:
+class SlackAPIStandin(LoopbackServer):
     """The stand-in server. `start()` returns the base URL, ending in `/api/`.
 
     With `bot_token` set, a call carrying another token is refused with `invalid_auth`;
@@ -72,7 +74,6 @@ class SlackAPIStandin:
         self._failures: dict[str, list[_Failure]] = {}
         self._counter = itertools.count(1)
         self._changed = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
         self._methods: dict[str, Callable[[dict[str, Any]], Response]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -89,36 +90,11 @@ class SlackAPIStandin:
         }
 
     @property
-    def root_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("SlackAPIStandin is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
     def base_url(self) -> str:
         return f"{self.root_url}/api/"
 
-    def start(self) -> str:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *args: _Handler(self, *args))
-        # A short poll interval lets stop() return at once instead of after half a second.
-        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                 name="slack-api-standin", daemon=True)
-        serve.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SlackAPIStandin:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def handler(self) -> Callable[..., BaseHTTPRequestHandler]:
+        return lambda *args: _Handler(self, *args)
 
     def fail_next(
         self, method: str, status: int | None = None, retry_after: int = 1, error: str | None = None, times: int = 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.standins.teams_http import LoopbackServer, Reply
+from tests.standins.teams_http import JsonStandin, Reply
 
 PATH = re.compile(r"^/v3/conversations/(?P<conversation>.+?)/activities(?:/(?P<activity>[^/]+))?$")
 
@@ -47,7 +47,7 @@ class Activity:
         return self.body.get("replyToId")
 
 
-class BotConnectorStandin(LoopbackServer):
+class BotConnectorStandin(JsonStandin):
     name = "bot-connector-standin"
 
     def __init__(self, accepts: Callable[[str | None], bool]) -> None:

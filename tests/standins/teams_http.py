@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from workers.loopback_server import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -19,25 +20,19 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class LoopbackServer:
+class JsonStandin(LoopbackServer):
     """Subclasses implement `answer(method, path, headers, raw body)`; `url` is the base URL."""
 
     name = "standin"
 
-    def __init__(self) -> None:
-        self._server: ThreadingHTTPServer | None = None
-
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError(f"{self.name} is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.root_url
 
     def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         raise NotImplementedError
 
-    def start(self) -> str:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,20 +55,4 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug(f"{owner.name}: " + format, *args)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name,
-                         daemon=True).start()
-        return self.url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):  # noqa: ANN204 - returns the subclass
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return Handler

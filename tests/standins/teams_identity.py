@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.standins.teams_http import LoopbackServer, Reply
+from tests.standins.teams_http import JsonStandin, Reply
 
 ISSUER = "https://api.botframework.com"
 KEY_ID = "standin-key-1"
@@ -33,7 +33,7 @@ def _private_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-class TeamsIdentityStandin(LoopbackServer):
+class TeamsIdentityStandin(JsonStandin):
     name = "teams-identity-standin"
 
     def __init__(self, app_id: str, password: str) -> None:
