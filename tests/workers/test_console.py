@@ -22,17 +22,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from workers.console_signin import ConsoleSigninError, console_login_url
 from workers.console_standin import ConsoleStandin
+from workers.sandbox_browser import CHROMIUM_FLAGS
 from workers.simulated_aws import SimulatedAWS, isolated_session
-
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 
 # (deep link under the console base, service title, resource, tab) as the real console writes them
 DEEP_LINKS = [
@@ -81,7 +72,7 @@ def browser() -> Iterator[WebDriver]:
     with tempfile.TemporaryDirectory(prefix="auditbot-chrome-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
-        for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
+        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
             options.add_argument(flag)
         driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
         try:
